@@ -1,0 +1,1 @@
+"""Licence Bridge: Tehran Municipality <-> the national licence portal."""

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.secrets import SecretStore
 
 
 @cache
@@ -31,8 +32,16 @@ def client(service: str) -> Any:
 
     # Short timeouts and few retries: a slow AWS call should fail the request (the sender
     # retries) rather than eat the Lambda's whole budget.
-    config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+    config = Config(
+        connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
+    )
     return _session().client(service, config=config)
+
+
+@cache
+def secret_store() -> SecretStore:
+    current = settings()
+    return SecretStore(client("secretsmanager"), current.secrets_prefix, current.secret_ttl_seconds)
 
 
 def reset() -> None:
@@ -40,3 +49,4 @@ def reset() -> None:
     settings.cache_clear()
     _session.cache_clear()
     client.cache_clear()
+    secret_store.cache_clear()

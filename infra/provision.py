@@ -111,7 +111,10 @@ def provision(session: Any, stage: str, stack_name: str | None = None) -> dict[s
             ttl = props["TimeToLiveSpecification"]
             session.client("dynamodb").update_time_to_live(
                 TableName=resolve.physical[logical],
-                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]},
+                TimeToLiveSpecification={
+                    "AttributeName": ttl["AttributeName"],
+                    "Enabled": ttl["Enabled"],
+                },
             )
     return outputs
 
@@ -121,20 +124,33 @@ def _create_secret(client: Any, props: dict[str, Any]) -> None:
         value = props["SecretString"]
     else:
         spec = props.get("GenerateSecretString", {})
-        generated = secrets.token_urlsafe(spec.get("PasswordLength", 32))[: spec.get("PasswordLength", 32)]
+        generated = secrets.token_urlsafe(spec.get("PasswordLength", 32))[
+            : spec.get("PasswordLength", 32)
+        ]
         if "SecretStringTemplate" in spec:
             body = json.loads(spec["SecretStringTemplate"])
             body[spec["GenerateStringKey"]] = generated
             value = json.dumps(body)
         else:
             value = generated
-    client.create_secret(Name=props["Name"], Description=props.get("Description", ""), SecretString=value)
+    client.create_secret(
+        Name=props["Name"], Description=props.get("Description", ""), SecretString=value
+    )
 
 
 def _alarm_args(props: dict[str, Any]) -> dict[str, Any]:
     keys = (
-        "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic",
-        "Period", "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData",
+        "AlarmName",
+        "AlarmDescription",
+        "Namespace",
+        "MetricName",
+        "Dimensions",
+        "Statistic",
+        "Period",
+        "EvaluationPeriods",
+        "Threshold",
+        "ComparisonOperator",
+        "TreatMissingData",
     )
     args = {k: props[k] for k in keys if k in props}
     args["Period"], args["EvaluationPeriods"] = int(args["Period"]), int(args["EvaluationPeriods"])

@@ -1,0 +1,1 @@
+"""`make bench`: one report, every figure a ratio against a baseline measured in the same run."""

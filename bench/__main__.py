@@ -9,7 +9,7 @@ import sys
 
 from bench.report import Row, table
 
-SECTIONS = ("bench.validation",)
+SECTIONS = ("bench.validation", "bench.sync")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,130 @@
+"""Sync: one licence through our worker vs the same RegisterLicence with a bare zeep client.
+
+Both run against the same portal simulator over real HTTP (no faults), both register a
+licence the portal has never seen, rounds interleaved. The worker's extra work is ours:
+reading the state from DynamoDB (moto, in-process), mapping, the conditional write back.
+Also: cold init of the worker (fresh interpreter: import + client build) beside the floor
+of `import zeep` + building a zeep client from the same WSDL.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.report import Row, interleaved
+
+ROOT = Path(__file__).resolve().parent.parent
+_serial = itertools.count(1)
+
+
+def _fresh(licence: dict[str, Any]) -> dict[str, Any]:
+    n = next(_serial)
+    fresh = copy.deepcopy(licence)
+    fresh["licence_id"] = f"TM-{fresh['issuing']['district']:02d}-1404-{n:06d}"
+    fresh["tracking_code"] = f"{7_000_000_000 + n}"
+    return fresh
+
+
+def _cold(code: str) -> float:
+    script = f"import time\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def run(rounds: int = 5, per_round: int = 40) -> list[Row]:
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import wiring
+    from chalicelib.portal.client import build_client
+    from chalicelib.portal.mapping import to_portal_record
+    from chalicelib.sync.worker import sync_licence
+    from infra.local.portal_simulator import start_simulator
+    from infra.provision import provision, stage_environment
+    from tests.portal.support import TYPES, canonical, seed_state
+
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
+    )
+    with mock_aws():
+        outputs = provision(boto3.session.Session(), "bench")
+        os.environ.update(stage_environment(outputs, "bench"))
+        wiring.reset()
+        simulator = start_simulator(username="bench", password="bench-password")
+        try:
+            client = build_client(simulator.url, lambda: ("bench", "bench-password"))
+            ddb, table = wiring.client("dynamodb"), wiring.settings().licences_table
+            bases = [canonical(code) for code in TYPES]
+
+            def worker_round() -> list[float]:
+                licences = [_fresh(bases[i % len(bases)]) for i in range(per_round)]
+                for licence in licences:
+                    seed_state(ddb, table, licence)
+                times = []
+                for licence in licences:
+                    start = time.perf_counter()
+                    outcome = sync_licence(
+                        licence["licence_id"], portal=client, time_left=lambda: 30.0
+                    )
+                    times.append(time.perf_counter() - start)
+                    assert outcome.result == "synced", outcome
+                return times
+
+            def bare_round() -> list[float]:
+                licences = [_fresh(bases[i % len(bases)]) for i in range(per_round)]
+                times = []
+                for licence in licences:
+                    start = time.perf_counter()
+                    client.register(
+                        to_portal_record(licence), f"{licence['licence_id']}:{licence['version']}"
+                    )
+                    times.append(time.perf_counter() - start)
+                return times
+
+            worker_round(), bare_round()  # warm both paths (WSDL parsed, connections open)
+            timings = interleaved({"worker": worker_round, "bare": bare_round}, rounds)
+        finally:
+            simulator.stop()
+    wsdl = ROOT / "chalicelib" / "schemas" / "portal" / "LicenceService.wsdl"
+    floor = statistics.median(_cold(f"import zeep\nzeep.Client({str(wsdl)!r})") for _ in range(3))
+    ours = statistics.median(
+        _cold(
+            "import app\nfrom chalicelib.portal.client import build_client\n"
+            "build_client('http://127.0.0.1:9/portal/licence', lambda: ('u', 'p'))"
+        )
+        for _ in range(3)
+    )
+    return [
+        Row(
+            "sync",
+            "one licence, register (worker vs bare zeep call)",
+            "bare zeep call",
+            timings["bare"],
+            timings["worker"],
+            "≤ 1.2×",
+            timings["worker"] <= 1.2 * timings["bare"],
+        ),
+        Row(
+            "sync",
+            "worker cold init: import app + client build",
+            "import zeep + zeep.Client(wsdl)",
+            floor,
+            ours,
+        ),
+    ]

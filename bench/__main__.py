@@ -9,7 +9,7 @@ import sys
 
 from bench.report import Row, table
 
-SECTIONS = ("bench.validation", "bench.sync")
+SECTIONS = ("bench.validation", "bench.ingest", "bench.sync", "bench.cold_start")
 
 
 def main(argv: list[str] | None = None) -> int:

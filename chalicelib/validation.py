@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -29,6 +27,10 @@ from chalicelib.licence_types import CODES
 from chalicelib.masking import mask_value
 from chalicelib.normalise import normalise_document
 
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+
+_KNOWN_CODES = frozenset(CODES)
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 BASE_URI = "https://schemas.licence-bridge.ir/"
 ENVELOPE_ID = BASE_URI + "envelope.json"
@@ -85,7 +87,9 @@ def build_registry(schemas: dict[str, dict[str, Any]]) -> Registry:
     return Registry().with_resources(resources)
 
 
-def _format_checker() -> FormatChecker:
+def _format_checker() -> Any:
+    from jsonschema import FormatChecker
+
     checker = FormatChecker(formats=())
     for name, check in formats.CHECKS.items():
         checker.checks(name)(check)
@@ -93,59 +97,76 @@ def _format_checker() -> FormatChecker:
 
 
 class LicenceValidator:
-    """Compiled validators for the envelope and each licence type, built once per container."""
+    """Validators for the envelope and each licence type, each built on first use.
+
+    A cold start pays for one compiled validator (the type of its first request); the
+    pure-Python engine, and its import, wait for the first invalid payload.
+    """
 
     def __init__(self, schemas: dict[str, dict[str, Any]]) -> None:
-        registry = build_registry(schemas)
-        checker = _format_checker()
+        self._schemas = schemas
         fast_schemas = {uri: fast_variant(schema) for uri, schema in schemas.items()}
-        fast_registry = jsonschema_rs.Registry(list(fast_schemas.items()))
-        fast_formats = {n: c for n, c in formats.CHECKS.items() if n not in _NATIVE_FORMATS}
+        self._fast_registry = jsonschema_rs.Registry(list(fast_schemas.items()))
+        self._fast_formats = {n: c for n, c in formats.CHECKS.items() if n not in _NATIVE_FORMATS}
+        self._fast: dict[str, Any] = {}
+        self._full: dict[str, Any] = {}
 
-        def full(schema_id: str) -> Draft202012Validator:
-            return Draft202012Validator(
-                schemas[schema_id], registry=registry, format_checker=checker
-            )
-
-        def fast(code: str) -> Any:
+    def _fast_for(self, code: str) -> Any:
+        validator = self._fast.get(code)
+        if validator is None:
             # One validator for envelope and licence together, so the body crosses into
             # the compiled engine once.
             uri = f"{BASE_URI}fast/{code}.json"
             combined = {
-                "$schema": schemas[ENVELOPE_ID]["$schema"],
+                "$schema": self._schemas[ENVELOPE_ID]["$schema"],
                 "$id": uri,
                 "allOf": [{"$ref": ENVELOPE_ID}],
                 "properties": {"licence": {"$ref": type_schema_id(code)}},
             }
-            return jsonschema_rs.Draft202012Validator(
+            validator = jsonschema_rs.Draft202012Validator(
                 combined,
-                formats=fast_formats,
+                formats=self._fast_formats,
                 validate_formats=True,
                 ignore_unknown_formats=False,
-                registry=fast_registry,
+                registry=self._fast_registry,
                 base_uri=uri,
                 keywords={_RANGE: _Range},
             )
+            self._fast[code] = validator
+        return validator
 
-        self._full_envelope = full(ENVELOPE_ID)
-        self._full_types = {code: full(type_schema_id(code)) for code in CODES}
-        self._fast = {code: fast(code) for code in CODES}
+    def _full_for(self, schema_id: str) -> Any:
+        validator = self._full.get(schema_id)
+        if validator is None:
+            from jsonschema import Draft202012Validator
+
+            validator = Draft202012Validator(
+                self._schemas[schema_id],
+                registry=build_registry(self._schemas),
+                format_checker=_format_checker(),
+            )
+            self._full[schema_id] = validator
+        return validator
 
     def is_valid(self, event: Any) -> bool:
         """The fast verdict on a normalised event."""
         try:
-            fast = self._fast[event["licence"]["licence_type"]]
+            code = event["licence"]["licence_type"]
         except (TypeError, KeyError):
-            return False  # no licence type we know: the full check names the problem
-        return bool(fast.is_valid(event))
+            return False  # no licence: the full check names the problem
+        if code not in _KNOWN_CODES:
+            return False
+        return bool(self._fast_for(code).is_valid(event))
 
     def issues(self, event: Any) -> list[Issue]:
         """Every issue of a normalised event, in a deterministic order."""
-        found = list(_issues(self._full_envelope.iter_errors(event), ""))
+        found = list(_issues(self._full_for(ENVELOPE_ID).iter_errors(event), ""))
         licence = event.get("licence") if isinstance(event, dict) else None
         code = licence.get("licence_type") if isinstance(licence, dict) else None
-        if isinstance(code, str) and code in self._full_types:
-            found.extend(_issues(self._full_types[code].iter_errors(licence), "/licence"))
+        if isinstance(code, str) and code in _KNOWN_CODES:
+            found.extend(
+                _issues(self._full_for(type_schema_id(code)).iter_errors(licence), "/licence")
+            )
         unique = {(i.pointer, i.rule, i.message): i for i in found}
         return sorted(unique.values(), key=lambda i: (i.pointer, i.rule, i.message))
 
@@ -297,11 +318,11 @@ def _issues(errors: Iterable[ValidationError], prefix: str) -> Iterator[Issue]:
 
 
 def _explain(error: ValidationError, prefix: str) -> Iterator[Issue]:
-    rule = str(error.validator)
+    rule = str(_rule_of(error))
     here = _pointer(prefix, error.absolute_path)
     instance = error.instance
     if rule == "required" and isinstance(instance, dict):
-        for name in error.validator_value:
+        for name in _value_of(error):
             if name not in instance:
                 yield Issue(
                     f"{here}/{name}",
@@ -324,11 +345,20 @@ def _explain(error: ValidationError, prefix: str) -> Iterator[Issue]:
     key = str(error.absolute_path[-1]) if error.absolute_path else ""
     value = mask_value(key, instance) if _is_scalar(instance) else None
     if rule == "format":
-        english, persian = formats.explain(str(error.validator_value), instance)
-        yield Issue(here, f"format:{error.validator_value}", english, persian, value)
+        english, persian = formats.explain(str(_value_of(error)), instance)
+        yield Issue(here, f"format:{_value_of(error)}", english, persian, value)
         return
     english, persian = _MESSAGES.get(rule, _default_message)(error)
     yield Issue(here, rule, english, persian, value)
+
+
+def _value_of(error: ValidationError) -> Any:
+    """The keyword's value in the schema (typed loosely by the stubs)."""
+    return error.validator_value
+
+
+def _rule_of(error: ValidationError) -> Any:
+    return error.validator
 
 
 def _is_scalar(value: Any) -> bool:
@@ -367,8 +397,8 @@ def _json_type(value: Any) -> str:
 
 
 def _type_message(error: ValidationError) -> tuple[str, str]:
-    expected = error.validator_value
-    names = expected if isinstance(expected, list) else [expected]
+    expected = _value_of(error)
+    names = [str(n) for n in (expected if isinstance(expected, list) else [expected])]
     seen = _json_type(error.instance)
     fa = " یا ".join(_JSON_TYPES_FA.get(n, n) for n in names)
     return (
@@ -378,17 +408,17 @@ def _type_message(error: ValidationError) -> tuple[str, str]:
 
 
 def _enum_message(error: ValidationError) -> tuple[str, str]:
-    allowed = ", ".join(str(v) for v in error.validator_value)
+    allowed = ", ".join(str(v) for v in _value_of(error))
     return f"must be one of: {allowed}", f"مقدار باید یکی از این‌ها باشد: {allowed}"
 
 
 def _const_message(error: ValidationError) -> tuple[str, str]:
-    return f"must be {error.validator_value}", f"مقدار باید {error.validator_value} باشد"
+    return f"must be {_value_of(error)}", f"مقدار باید {_value_of(error)} باشد"
 
 
 def _bound(english: str, persian: str) -> Any:
     def message(error: ValidationError) -> tuple[str, str]:
-        return english.format(error.validator_value), persian.format(error.validator_value)
+        return english.format(_value_of(error)), persian.format(_value_of(error))
 
     return message
 

@@ -96,7 +96,7 @@ def _bare_calls(clients: dict[str, Any], names: dict[str, str], body: bytes, n: 
     """The AWS calls the handler makes for one accepted webhook, made directly."""
     from boto3.dynamodb.types import TypeSerializer
 
-    from chalicelib.jsonparse import parse_json
+    from chalicelib.jsonparse import encode_json, parse_json
 
     ser = TypeSerializer().serialize
     doc = parse_json(body)
@@ -123,7 +123,7 @@ def _bare_calls(clients: dict[str, Any], names: dict[str, str], body: bytes, n: 
         ConsistentRead=True,
     ).get("Item")
     last = int(counter["last"]["N"]) if counter else 0
-    record = ser(licence)
+    record = {"S": encode_json(licence).decode()}  # stored as exact JSON text, like ours
     ddb.transact_write_items(
         TransactItems=[
             {
@@ -145,7 +145,7 @@ def _bare_calls(clients: dict[str, Any], names: dict[str, str], body: bytes, n: 
                     "Item": {
                         "pk": {"S": f"LIC#{lid}"},
                         "sk": {"S": "STATE"},
-                        "licence": record,
+                        "licence_json": record,
                         "version": {"N": "1"},
                         "status": {"S": licence["status"]},
                         "tracking_code": {"S": licence["tracking_code"]},
@@ -162,7 +162,7 @@ def _bare_calls(clients: dict[str, Any], names: dict[str, str], body: bytes, n: 
                     "Item": {
                         "pk": {"S": f"LIC#{lid}"},
                         "sk": {"S": f"EVT#{now}#bare-{n}"},
-                        "licence": record,
+                        "licence_json": record,
                         "event_type": {"S": doc["event_type"]},
                         "applied": {"BOOL": True},
                     },
@@ -187,7 +187,7 @@ def _bare_calls(clients: dict[str, Any], names: dict[str, str], body: bytes, n: 
                     "Item": {
                         "stream": {"S": "all"},
                         "seq": {"N": str(last + 1)},
-                        "record": record,
+                        "record_json": record,
                         "licence_id": {"S": lid},
                         "licence_type": {"S": licence["licence_type"]},
                         "district": {"S": str(licence["issuing"]["district"])},

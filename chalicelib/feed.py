@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import math
 import random
 import time
@@ -58,6 +57,8 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from chalicelib.jsonparse import encode_json, parse_json
 
 ENTRY_STREAM = "all"
 COUNTER_STREAM = "counter"
@@ -135,7 +136,9 @@ def entry_item(entry: Mapping[str, Any], seq: int, committed_at_ms: int) -> dict
         "status": entry["status"],
         "version": entry["version"],
         "changed_at": entry["changed_at"],
-        "record": entry["record"],
+        # One string, not a nested map: exact (Decimal-preserving) JSON is smaller in
+        # DynamoDB, costs one attribute to read, and is opaque to queries we never make.
+        "record_json": encode_json(entry["record"]).decode("utf-8"),
     }
     district = normalise_district(entry.get("district"))
     if district is not None:  # a GSI key must not be empty; without it the entry is unindexed
@@ -349,7 +352,7 @@ def public_entry(item: Mapping[str, Any]) -> dict[str, Any]:
         "status": plain["status"],
         "version": plain["version"],
         "changed_at": plain["changed_at"],
-        "licence": plain["record"],
+        "licence": parse_json(plain["record_json"]),
     }
 
 
@@ -427,60 +430,6 @@ def read_page(
 
 
 # --------------------------------------------------------------------------- JSON
-
-_encode_string = json.encoder.encode_basestring
-
-
-def encode_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON, Persian as-is (no \\u escapes), numbers exact.
-
-    Decimal integers become JSON integers, other Decimals their exact decimal text: json.dumps
-    would either refuse Decimal or round it through float.
-    """
-    out: list[str] = []
-    _encode(value, out)
-    return "".join(out).encode("utf-8")
-
-
-def _encode(value: Any, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(_encode_string(value))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        out.append(int.__repr__(value))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError("non-finite number")
-        out.append(str(int(value)) if value == value.to_integral_value() else str(value))
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("non-finite number")
-        out.append(float.__repr__(value))
-    elif isinstance(value, Mapping):
-        out.append("{")
-        first = True
-        for key, item in value.items():
-            if not first:
-                out.append(",")
-            first = False
-            out.append(_encode_string(str(key)))
-            out.append(":")
-            _encode(item, out)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for number, item in enumerate(value):
-            if number:
-                out.append(",")
-            _encode(item, out)
-        out.append("]")
-    else:
-        raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 def page_body(page: FeedPage, next_cursor: str) -> bytes:

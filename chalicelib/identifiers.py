@@ -165,7 +165,6 @@ def is_national_id(value: object) -> bool:
 # --- legal-entity id (شناسه ملی اشخاص حقوقی) -------------------------------------------
 
 
-
 def legal_id_check_digit(first_ten: str) -> int:
     """The check digit for the first ten digits of an 11-digit legal-entity id."""
     d = first_ten.encode("ascii")

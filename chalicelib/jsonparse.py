@@ -8,8 +8,12 @@ silent last-one-wins: two systems reading the same body must not see different v
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+
+__all__ = ["JsonParseError", "encode_json", "parse_json"]
 
 
 class JsonParseError(ValueError):
@@ -47,3 +51,60 @@ def parse_json(raw: bytes | str) -> Any:
         )
     except json.JSONDecodeError as error:
         raise JsonParseError(error.msg, error.pos) from None
+
+
+# --- out ---------------------------------------------------------------------------------
+
+_encode_string = json.encoder.encode_basestring
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON, Persian as-is (no \\u escapes), numbers exact.
+
+    Decimal integers become JSON integers, other Decimals their exact decimal text: json.dumps
+    would either refuse Decimal or round it through float.
+    """
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out).encode("utf-8")
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(_encode_string(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("non-finite number")
+        out.append(str(int(value)) if value == value.to_integral_value() else str(value))
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("non-finite number")
+        out.append(float.__repr__(value))
+    elif isinstance(value, Mapping):
+        out.append("{")
+        first = True
+        for key, item in value.items():
+            if not first:
+                out.append(",")
+            first = False
+            out.append(_encode_string(str(key)))
+            out.append(":")
+            _encode(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for number, item in enumerate(value):
+            if number:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    else:
+        raise TypeError(f"cannot encode {type(value).__name__}")

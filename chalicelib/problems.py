@@ -8,12 +8,11 @@ has the request's correlation id, so a caller's report can be matched to our log
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
 from typing import Any, Protocol
 
 from chalicelib import logs
+from chalicelib.jsonparse import encode_json
 
 PROBLEM_BASE = "https://schemas.licence-bridge.ir/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -130,17 +129,9 @@ def unavailable(detail: str = "A service we depend on is unavailable; please ret
 # --- JSON out -------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    # Amounts are integers and stay exact; the only fractional numbers we hold are
-    # coordinates, whose short decimal form survives the float round trip.
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def dumps(value: Any) -> str:
-    """JSON text as we answer it: UTF-8 Persian left as is, Decimals as numbers."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
+    """JSON text as we answer it: UTF-8 Persian left as is, Decimals exact."""
+    return encode_json(value).decode("utf-8")
 
 
 # --- Chalice edge ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib import feed
+from chalicelib.jsonparse import encode_json, parse_json
 
 STATE_SK = "STATE"
 OUTBOX_PK = "OUTBOX"
@@ -29,12 +30,25 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+# The canonical licence travels as one exact-JSON string attribute, not a nested map: it is
+# smaller in DynamoDB, one attribute to read and write, and never queried inside.
+LICENCE_ATTRIBUTE = "licence_json"
+
+
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in values.items()}
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+    plain = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    text = plain.pop(LICENCE_ATTRIBUTE, None)
+    if text is not None:
+        plain["licence"] = parse_json(text)
+    return plain
+
+
+def licence_text(licence: Mapping[str, Any]) -> str:
+    return encode_json(licence).decode("utf-8")
 
 
 def licence_pk(licence_id: str) -> str:
@@ -172,7 +186,7 @@ def state_update(
     version's error and reasons no longer describe what is queued, so they go.
     """
     values = {
-        ":licence": dict(licence),
+        ":licence": licence_text(licence),
         ":version": version,
         ":status": status,
         ":type": licence_type,
@@ -194,7 +208,7 @@ def state_update(
             "TableName": table,
             "Key": {"pk": {"S": licence_pk(licence_id)}, "sk": {"S": STATE_SK}},
             "UpdateExpression": (
-                "SET licence = :licence, #version = :version, #status = :status, "
+                "SET licence_json = :licence, #version = :version, #status = :status, "
                 "licence_type = :type, district = :district, tracking_code = :tracking, "
                 "updated_at = :updated, received_at = :received, sync_status = :queued, "
                 "outbox_pk = :outbox, outbox_at = :outbox_at "
@@ -211,8 +225,10 @@ def history_put(table: str, *, licence_id: str, entry: Mapping[str, Any]) -> dic
     item = {
         "pk": licence_pk(licence_id),
         "sk": history_sk(str(entry["received_at"]), str(entry["webhook_id"])),
-        **entry,
+        **{k: v for k, v in entry.items() if k != "licence"},
     }
+    if "licence" in entry:
+        item[LICENCE_ATTRIBUTE] = licence_text(entry["licence"])
     return {
         "Put": {
             "TableName": table,

@@ -14,7 +14,7 @@ from typing import Any
 from chalice.app import Response
 
 from chalicelib import logs, problems
-from chalicelib.feed import encode_json
+from chalicelib.jsonparse import encode_json
 
 log = logs.get_logger("api")
 

@@ -22,6 +22,7 @@ from chalice.app import Blueprint, Response
 from chalicelib import feed, logs, wiring
 from chalicelib.auth import require_consumer
 from chalicelib.cursors import CursorCodec, CursorError
+from chalicelib.jsonparse import encode_json
 from chalicelib.licence_types import LICENCE_TYPES
 from chalicelib.problems import JSON_CONTENT_TYPE, Problem, instance_of, response_for, unavailable
 from chalicelib.secrets import SecretUnavailableError
@@ -197,7 +198,7 @@ def _index_body() -> bytes:
         for t in LICENCE_TYPES
         if _schema_bytes(t.code) is not None
     ]
-    return feed.encode_json({"schemas": named, "types": types})
+    return encode_json({"schemas": named, "types": types})
 
 
 @blueprint.route("/v1/schemas", methods=["GET"])

@@ -241,7 +241,7 @@ def collect(url: str, credential: str, **options: Any) -> list[dict[str, Any]]:
 
 
 def _append(output: Path, entries: list[dict[str, Any]]) -> None:
-    from chalicelib.feed import encode_json
+    from chalicelib.jsonparse import encode_json
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("ab") as out:

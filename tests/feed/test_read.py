@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from chalicelib.feed import FeedFilter, encode_json, page_body, read_page
+from chalicelib.feed import FeedFilter, page_body, read_page
+from chalicelib.jsonparse import encode_json
 from tests.feed.conftest import ZWNJ, FeedDb, feed_entry
 
 NO_FILTER = FeedFilter()

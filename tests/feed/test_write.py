@@ -18,6 +18,7 @@ from chalicelib.feed import (
     read_page,
     transact_with_feed_entry,
 )
+from chalicelib.jsonparse import parse_json
 from tests.feed.conftest import ZWNJ, FeedDb, feed_entry
 
 
@@ -36,7 +37,8 @@ def test_positions_start_at_one_and_values_are_stored_exactly(db: FeedDb) -> Non
     assert stored["licence_id"] == "TM-05-1403-000002"
     assert stored["district"] == "5"
     assert stored["licence_type"] == "FOOD_TRUCK"
-    record = stored["record"]
+    assert "record" not in stored  # one exact-JSON string, not a nested map
+    record = parse_json(stored["record_json"])
     assert record["business"]["name"] == f"کافه{ZWNJ}ی سیار 2"
     assert record["fees"][0]["amount_rials"] == Decimal("123456789012345678901234567890")
     assert record["location"]["coordinates"]["lat"] == Decimal("35.6891975")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import time
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,11 +47,10 @@ class Context:
 
 def seed_state(client: Any, table: str, licence: dict[str, Any], **extra: Any) -> None:
     """Write the state item as docs/DESIGN.md documents it (the ingest's shape)."""
-    data = json.loads(json.dumps(licence), parse_float=Decimal)
     item = {
         "pk": store.licence_pk(licence["licence_id"]),
         "sk": store.STATE_SK,
-        "licence": data,
+        store.LICENCE_ATTRIBUTE: store.licence_text(licence),
         "version": licence["version"],
         "status": licence["status"],
         "licence_type": licence["licence_type"],

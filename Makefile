@@ -33,8 +33,11 @@ unit: $(STAMP)
 bench: $(STAMP)  ## one report, ratios against baselines measured in the same run
 	$(BIN)/python -m bench
 
-package: $(STAMP)  ## a deployable SAM template and zip in build/package
-	$(BIN)/chalice package --stage dev --merge-template infra/app-extras.yaml build/package
+STAGE ?= dev
+package: $(STAMP)  ## a deployable SAM template and zip (with bytecode) in build/package
+	rm -rf build/package
+	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/app-extras.yaml build/package
+	$(BIN)/python -m infra.bytecode build/package/deployment.zip
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

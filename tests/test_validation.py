@@ -171,6 +171,40 @@ def _generated(count: int, seed: int = 7) -> list[Any]:
     return payloads
 
 
+_EDGE_DATE_TIMES = (
+    "2016-12-31T23:59:60Z",
+    "0000-01-01T00:00:00Z",
+    "2025-03-20t10:15:00z",
+    "2025-03-20T10:15:00.123456789-00:00",
+    "2025-03-20 10:15:00Z",
+    "2025-03-20T10:15:00+24:00",
+)
+_EDGE_COORDINATES = (
+    {"lat": Decimal("35.55"), "lon": Decimal("51.65")},
+    {"lat": Decimal("35.5499999"), "lon": 51},
+    {"lat": 35.7, "lon": True},
+    {"lat": "35.7", "lon": 51.3},
+    {"lat": 36},
+    {"lat": 35.7, "lon": 51.3, "alt": 1},
+)
+
+
+def test_engines_agree_on_edge_date_times_and_coordinates() -> None:
+    from chalicelib.normalise import normalise_document
+
+    validator = default_validator()
+    base = _example()
+    for value in _EDGE_DATE_TIMES:
+        event = {**copy.deepcopy(base), "occurred_at": value}
+        document = normalise_document(event)
+        assert validator.is_valid(document) == (not validator.issues(document)), value
+    for coordinates in _EDGE_COORDINATES:
+        event = copy.deepcopy(base)
+        event["licence"]["location"]["coordinates"] = coordinates
+        document = normalise_document(event)
+        assert validator.is_valid(document) == (not validator.issues(document)), coordinates
+
+
 def test_compiled_and_reference_engines_give_the_same_verdicts() -> None:
     from chalicelib.normalise import normalise_document
 

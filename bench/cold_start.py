@@ -18,11 +18,14 @@ import os
 import statistics
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.ingest import SECRET, SOURCE  # the payloads _bodies() builds name this source
+from bench.ingest import (  # the payloads _bodies() builds name this source
+    SECRET,
+    SOURCE,
+    proxy_event,
+)
 from bench.report import Row
 
 _HARNESS = r"""
@@ -129,38 +132,6 @@ def _child(code_dir: Path, body: str, env: dict[str, str]) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _webhook_event(body: bytes, webhook_id: str) -> dict[str, Any]:
-    from standardwebhooks.webhooks import Webhook
-
-    now = datetime.now(UTC)
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": webhook_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(SECRET).sign(webhook_id, now, body),
-    }
-    return {
-        "resource": "/v1/webhooks/{source}",
-        "path": f"/v1/webhooks/{SOURCE}",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"source": SOURCE},
-        "stageVariables": None,
-        "body": body.decode(),
-        "isBase64Encoded": False,
-        "requestContext": {
-            "resourcePath": "/v1/webhooks/{source}",
-            "httpMethod": "POST",
-            "stage": "local",
-            "requestId": webhook_id,
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-    }
-
-
 def run(rounds: int = 3) -> list[Row]:
     import logging
 
@@ -217,7 +188,7 @@ def run(rounds: int = 3) -> list[Row]:
                 body = _bodies(1)[0]
                 licence = json.loads(body)["licence"]
                 events = {
-                    "api": _webhook_event(body, f"cold_{counter}"),
+                    "api": proxy_event(body, f"cold_{counter}", stage="local"),
                     "sync_worker": _sqs_event(arn, licence),
                 }
                 for function, script in (

@@ -15,8 +15,6 @@ import copy
 import hashlib
 import itertools
 import json
-import logging
-import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -51,7 +49,8 @@ def _bodies(count: int) -> list[bytes]:
     return bodies
 
 
-def _proxy_event(body: bytes, webhook_id: str) -> dict[str, Any]:
+def proxy_event(body: bytes, webhook_id: str, stage: str = "bench") -> dict[str, Any]:
+    """The API Gateway proxy event Lambda hands the API function for a signed webhook."""
     from standardwebhooks.webhooks import Webhook
 
     now = datetime.now(UTC)
@@ -76,7 +75,7 @@ def _proxy_event(body: bytes, webhook_id: str) -> dict[str, Any]:
         "requestContext": {
             "resourcePath": "/v1/webhooks/{source}",
             "httpMethod": "POST",
-            "stage": "bench",
+            "stage": stage,
             "requestId": webhook_id,
             "identity": {"sourceIp": "127.0.0.1"},
         },
@@ -209,20 +208,10 @@ def _bare_calls(clients: dict[str, Any], names: dict[str, str], body: bytes, n: 
 
 
 def run(rounds: int = 5, per_round: int = 30) -> list[Row]:
-    import boto3
-    from moto import mock_aws
-
+    from bench.moto_stack import moto_stack
     from chalicelib import wiring
-    from infra.provision import provision, stage_environment
 
-    logging.disable(logging.CRITICAL)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
-    )
-    with mock_aws():
-        outputs = provision(boto3.session.Session(), "bench")
-        os.environ.update(stage_environment(outputs, "bench"))
-        wiring.reset()
+    with moto_stack() as outputs:
         secrets = wiring.client("secretsmanager")
         secrets.create_secret(
             Name=f"{outputs['SecretsPrefix']}/sources/{SOURCE}",
@@ -243,7 +232,7 @@ def run(rounds: int = 5, per_round: int = 30) -> list[Row]:
         webhook_ids = itertools.count(1)
 
         def ours() -> list[float]:
-            events = [_proxy_event(b, f"msg_{next(webhook_ids)}") for b in _bodies(per_round)]
+            events = [proxy_event(b, f"msg_{next(webhook_ids)}") for b in _bodies(per_round)]
             times = []
             for event in events:
                 start = time.perf_counter()
@@ -263,7 +252,6 @@ def run(rounds: int = 5, per_round: int = 30) -> list[Row]:
 
         ours(), bare()  # warm: clients, secrets cache, validators
         timings = interleaved({"ours": ours, "bare": bare}, rounds)
-    logging.disable(logging.NOTSET)
     return [
         Row(
             "ingest",

@@ -48,27 +48,15 @@ def _cold(code: str) -> float:
 
 
 def run(rounds: int = 5, per_round: int = 40) -> list[Row]:
-    import logging
-
-    import boto3
-    from moto import mock_aws
-
+    from bench.moto_stack import moto_stack
     from chalicelib import wiring
     from chalicelib.portal.client import build_client
     from chalicelib.portal.mapping import to_portal_record
     from chalicelib.sync.worker import sync_licence
     from infra.local.portal_simulator import start_simulator
-    from infra.provision import provision, stage_environment
     from tests.portal.support import TYPES, canonical, seed_state
 
-    logging.disable(logging.CRITICAL)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
-    )
-    with mock_aws():
-        outputs = provision(boto3.session.Session(), "bench")
-        os.environ.update(stage_environment(outputs, "bench"))
-        wiring.reset()
+    with moto_stack():
         simulator = start_simulator(username="bench", password="bench-password")
         try:
             client = build_client(simulator.url, lambda: ("bench", "bench-password"))

@@ -37,6 +37,7 @@ import jdatetime
 
 from chalicelib.identifiers import legal_id_check_digit, national_id_check_digit
 from chalicelib.licence_types import LICENCE_TYPES, LicenceType
+from chalicelib.lifecycle import TRANSITIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
@@ -48,36 +49,10 @@ ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _TO_ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 ARABIC_LETTERS = str.maketrans({"ی": "ي", "ک": "ك"})
 
-# Statuses each event leads to (DESIGN.md lifecycle).
-STATUS_AFTER = {
-    "applied": "applied",
-    "review_started": "under_review",
-    "approved": "approved",
-    "issued": "active",
-    "renewed": "active",
-    "amended": "active",
-    "suspended": "suspended",
-    "reinstated": "active",
-    "revoked": "revoked",
-    "cancelled": "cancelled",
-    "expired": "expired",
-}
-
-# Statuses each event may start from (None: no licence yet).
-ALLOWED_FROM: dict[str, set[str | None]] = {
-    "applied": {None},
-    "review_started": {"applied"},
-    "step_completed": {"applied", "under_review", "approved"},
-    "approved": {"under_review"},
-    "issued": {"approved", None},
-    "renewed": {"active"},
-    "amended": {"active"},
-    "suspended": {"active"},
-    "reinstated": {"suspended"},
-    "revoked": {"active", "suspended"},
-    "expired": {"active", "suspended"},
-    "cancelled": {"applied", "under_review", "approved", "active", "suspended"},
-}
+# The lifecycle, from the one place it is defined: the status each event leads to, and the
+# statuses it may start from (None: no licence yet).
+STATUS_AFTER = {name: after for name, (_, after) in TRANSITIONS.items() if after is not None}
+ALLOWED_FROM = {name: set(before) for name, (before, _) in TRANSITIONS.items()}
 
 
 def swap_resolves(lane: list[Delivery], i: int) -> bool:

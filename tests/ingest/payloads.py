@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.lifecycle import TRANSITIONS
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 APPLICATION = "FOOD_TRUCK/valid-2.json"
@@ -22,19 +24,7 @@ HOLDER_MOBILE = "09396879268"
 VALIDITY = {"issued_on": "2025-03-16", "valid_until": "2026-03-15"}
 
 # event -> status it leads to (step_completed keeps the current one; callers pass it)
-TARGET = {
-    "applied": "applied",
-    "review_started": "under_review",
-    "approved": "approved",
-    "issued": "active",
-    "renewed": "active",
-    "amended": "active",
-    "suspended": "suspended",
-    "reinstated": "active",
-    "revoked": "revoked",
-    "cancelled": "cancelled",
-    "expired": "expired",
-}
+TARGET = {name: after for name, (_, after) in TRANSITIONS.items() if after is not None}
 
 
 def example(name: str) -> dict[str, Any]:

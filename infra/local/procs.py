@@ -104,6 +104,18 @@ class Processes:
             self.children.append(child)
         return child
 
+    def peak_rss_mib(self) -> dict[str, float]:
+        """Each live child's peak resident memory (VmHWM), for the run's report."""
+        peaks = {}
+        for child in self.children:
+            try:
+                with open(f"/proc/{child.proc.pid}/status", encoding="ascii") as status:
+                    line = next(x for x in status if x.startswith("VmHWM:"))
+            except (OSError, StopIteration):
+                continue  # exited, or not Linux
+            peaks[child.name] = round(int(line.split()[1]) / 1024, 1)
+        return peaks
+
     def check_alive(self) -> list[str]:
         """Names of children that have exited (a healthy stack returns [])."""
         return [c.name for c in self.children if c.proc.poll() is not None]

@@ -269,6 +269,12 @@ def print_report(report: dict[str, Any], stream: Any = sys.stdout) -> None:
         print(f"VERIFICATION FAILED ({len(verification['failures'])} shown):", file=stream)
         for failure in verification["failures"]:
             print(f"  - {failure}", file=stream)
+    peaks = report.get("peak_rss_mib")
+    if peaks:
+        print(
+            "peak memory (RSS) " + " · ".join(f"{k} {v:.0f} MiB" for k, v in peaks.items()),
+            file=stream,
+        )
     print(f"logs: {report['logs']}", file=stream)
 
 
@@ -315,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             redrive=not args.no_redrive,
             progress=not args.quiet,
         )
+        result.report["peak_rss_mib"] = stack.processes.peak_rss_mib()
     print_report(result.report)
     text = json.dumps(result.report, ensure_ascii=False, indent=1)
     (stack.log_dir / "report.json").write_text(text, encoding="utf-8")

@@ -121,7 +121,9 @@ def normalise_district(value: Any) -> str | None:
     if value is None or value == "":
         return None
     text = str(value).strip()
-    return str(int(text)) if text.isdigit() else text
+    # isdecimal, not isdigit: "²" is a digit that int() refuses; and no number of thousands
+    # of digits (int() refuses those too), as a query string can carry.
+    return str(int(text)) if text.isdecimal() and len(text) <= 4 else text
 
 
 def entry_item(entry: Mapping[str, Any], seq: int, committed_at_ms: int) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A Lambda container serves many requests: caching saves a call per request, while the short
 TTL lets a rotated secret (a new webhook secret, new portal credentials) take effect within
 a minute without a deploy. Misses are cached too, so an unknown source cannot be used to
-hammer Secrets Manager.
+hammer Secrets Manager; the cache holds at most `max_entries` names (the oldest go first),
+so endless made-up source names cannot grow a container's memory either.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -26,12 +28,14 @@ class SecretStore:
         prefix: str,
         ttl_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 256,
     ) -> None:
         self._client = client
         self._prefix = prefix.rstrip("/")
         self._ttl = ttl_seconds
         self._clock = clock
-        self._cache: dict[str, tuple[float, Any]] = {}
+        self._max_entries = max_entries
+        self._cache: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def name(self, suffix: str) -> str:
@@ -53,6 +57,9 @@ class SecretStore:
             raise SecretUnavailableError(type(error).__name__) from None
         with self._lock:
             self._cache[name] = (now + self._ttl, value)
+            self._cache.move_to_end(name)
+            while len(self._cache) > self._max_entries:
+                self._cache.popitem(last=False)
         return value
 
     def get_json(self, suffix: str) -> dict[str, Any] | None:

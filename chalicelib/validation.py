@@ -154,7 +154,8 @@ class LicenceValidator:
             code = event["licence"]["licence_type"]
         except (TypeError, KeyError):
             return False  # no licence: the full check names the problem
-        if code not in _KNOWN_CODES:
+        # A list or an object is unhashable: the set lookup would raise, not answer no.
+        if not isinstance(code, str) or code not in _KNOWN_CODES:
             return False
         return bool(self._fast_for(code).is_valid(event))
 

@@ -83,7 +83,9 @@ def _limit(request: Any) -> int:
     raw = _single(request, "limit")
     if raw is None:
         return feed.DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= feed.MAX_LIMIT:
+    # Decimal digits (Persian ones too, as for districts), and few of them: int() refuses
+    # "²" (a digit to isdigit) and thousands of digits, either a 500 instead of this 400.
+    if not (raw.isdecimal() and len(raw) <= 4) or not (1 <= int(raw) <= feed.MAX_LIMIT):
         raise _bad_request(f"limit must be an integer from 1 to {feed.MAX_LIMIT}")
     return int(raw)
 

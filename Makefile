@@ -34,6 +34,8 @@ bench: $(STAMP)  ## one report, ratios against baselines measured in the same ru
 	$(BIN)/python -m bench
 
 STAGE ?= dev
+# The template is region-neutral (it uses AWS::Region), but Chalice wants one to package.
+package: export AWS_DEFAULT_REGION ?= us-east-1
 package: $(STAMP)  ## a deployable SAM template and zip (with bytecode) in build/package
 	rm -rf build/package
 	$(BIN)/chalice package --stage $(STAGE) --merge-template infra/app-extras.yaml build/package

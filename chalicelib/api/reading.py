@@ -66,8 +66,8 @@ def _client_of(request: Any) -> str:
     return str(identity.get("sourceIp") or "unknown")
 
 
-def _not_found(what: str) -> Problem:
-    return Problem(404, f"No {what} with this id is recorded.")
+def _not_found(what: str, key: str = "id") -> Problem:
+    return Problem(404, f"No {what} with this {key} is recorded.")
 
 
 def _state(licence_id: str) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def track(tracking_code: str) -> Any:
             headers={"Retry-After": str(max(1, round(wait)))},
         )
     if not _TRACKING_CODE.match(tracking_code):
-        raise _not_found("licence")
+        raise _not_found("licence", "tracking code")
     try:
         state = store.get_state_by_tracking_code(
             wiring.client("dynamodb"), wiring.settings().licences_table, tracking_code
@@ -168,7 +168,7 @@ def track(tracking_code: str) -> Any:
     except Exception:
         raise unavailable() from None
     if state is None:
-        raise _not_found("licence")
+        raise _not_found("licence", "tracking code")
     licence = state.get("licence") or {}
     steps = licence.get("steps") or {}
     code = str(state.get("licence_type"))

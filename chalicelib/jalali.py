@@ -125,8 +125,26 @@ def parse_jalali(value: object) -> date | None:
     return gregorian
 
 
+# jdatetime's leap years over the years we accept, computed once: the format check runs on
+# every Jalali date of every webhook, and a jdatetime.date costs microseconds.
+_LEAP_YEARS = frozenset(
+    y for y in range(JALALI_MIN_YEAR, JALALI_MAX_YEAR + 1) if jdatetime.date(y, 1, 1).isleap()
+)
+
+
 def is_jalali_date(value: object) -> bool:
-    return parse_jalali(value) is not None
+    """parse_jalali's verdict, without building the date."""
+    parts = _jalali_parts(value)
+    if parts is None:
+        return False
+    year, month, day = parts
+    if not JALALI_MIN_YEAR <= year <= JALALI_MAX_YEAR or not 1 <= month <= 12 or day < 1:
+        return False
+    if month <= 6:
+        return day <= 31
+    if month <= 11:
+        return day <= 30
+    return day <= (30 if year in _LEAP_YEARS else 29)
 
 
 def gregorian_to_jalali(day: date) -> str:

@@ -241,3 +241,16 @@ def test_jalali_problem(text: str, message: str) -> None:
     problem = jalali.jalali_problem(text)
     assert problem is not None and problem.en == message
     assert problem.fa
+
+
+def test_fast_jalali_check_agrees_with_jdatetime_on_every_day_in_range() -> None:
+    from chalicelib.jalali import is_jalali_date, parse_jalali
+
+    checked = 0
+    for year in range(1299, 1501):
+        for month in range(0, 14):
+            for day in range(0, 33):
+                text = f"{year:04d}/{month:02d}/{day:02d}"
+                assert is_jalali_date(text) == (parse_jalali(text) is not None), text
+                checked += 1
+    assert checked == 202 * 14 * 33

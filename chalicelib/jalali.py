@@ -17,11 +17,10 @@ from __future__ import annotations
 import importlib
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cache
 from importlib import resources
 from typing import Final
 from zoneinfo import ZoneInfo
-
-import jdatetime
 
 from chalicelib.identifiers import Problem, to_persian_digits
 
@@ -90,7 +89,7 @@ _DATETIME_RE: Final = re.compile(
 
 
 def is_jalali_leap(year: int) -> bool:
-    return bool(jdatetime.date(year, 1, 1).isleap())
+    return year in _leap_years() if JALALI_MIN_YEAR <= year <= JALALI_MAX_YEAR else _isleap(year)
 
 
 def jalali_month_length(year: int, month: int) -> int:
@@ -119,17 +118,25 @@ def parse_jalali(value: object) -> date | None:
     if not JALALI_MIN_YEAR <= year <= JALALI_MAX_YEAR:
         return None
     try:
+        import jdatetime
+
         gregorian: date = jdatetime.date(year, month, day).togregorian()
     except ValueError:  # month 0 or 13, day past the month's end, 12/30 in a common year
         return None
     return gregorian
 
 
-# jdatetime's leap years over the years we accept, computed once: the format check runs on
-# every Jalali date of every webhook, and a jdatetime.date costs microseconds.
-_LEAP_YEARS = frozenset(
-    y for y in range(JALALI_MIN_YEAR, JALALI_MAX_YEAR + 1) if jdatetime.date(y, 1, 1).isleap()
-)
+def _isleap(year: int) -> bool:
+    import jdatetime  # imported on first use: most webhooks carry no Jalali date
+
+    return bool(jdatetime.date(year, 1, 1).isleap())
+
+
+@cache
+def _leap_years() -> frozenset[int]:
+    """jdatetime's leap years over the years we accept, computed once: the format check runs
+    on every Jalali date of every webhook, and a jdatetime.date costs microseconds."""
+    return frozenset(y for y in range(JALALI_MIN_YEAR, JALALI_MAX_YEAR + 1) if _isleap(y))
 
 
 def is_jalali_date(value: object) -> bool:
@@ -144,11 +151,13 @@ def is_jalali_date(value: object) -> bool:
         return day <= 31
     if month <= 11:
         return day <= 30
-    return day <= (30 if year in _LEAP_YEARS else 29)
+    return day <= (30 if year in _leap_years() else 29)
 
 
 def gregorian_to_jalali(day: date) -> str:
     """``YYYY/MM/DD`` in the Jalali calendar."""
+    import jdatetime
+
     jalali = jdatetime.date.fromgregorian(date=day)
     return f"{jalali.year:04d}/{jalali.month:02d}/{jalali.day:02d}"
 

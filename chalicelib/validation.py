@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from chalicelib import formats, identifiers, jalali
 from chalicelib.licence_types import CODES
@@ -29,6 +27,7 @@ from chalicelib.normalise import normalise_document
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 _KNOWN_CODES = frozenset(CODES)
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
@@ -79,6 +78,10 @@ def load_schemas(directory: Path = SCHEMA_DIR) -> dict[str, dict[str, Any]]:
 
 
 def build_registry(schemas: dict[str, dict[str, Any]]) -> Registry:
+    # Imported here: only the full (error-listing) engine needs it, not the fast path.
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     # No retrieve function: a $ref to anything not bundled fails instead of being fetched.
     resources = [
         (uri, Resource.from_contents(s, default_specification=DRAFT202012))

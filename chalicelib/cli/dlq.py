@@ -9,14 +9,18 @@ SYNC_QUEUE_URL (the stage environment).
   sent) without consuming it: messages are made visible again straight away.
 - `redrive` moves messages back to the sync queue (same body and attributes, then deleted
   from the DLQ), for after the cause is fixed. `--dry-run` shows what would move.
+
+No region, no credentials or an unreachable endpoint is reported in one line (exit code 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +34,12 @@ def register(subparsers: Any) -> None:
         ("list", _list, "show parked sync messages without consuming them"),
         ("redrive", _redrive, "move parked messages back to the sync queue"),
     ):
-        sub = actions.add_parser(name, help=text, description=__doc__)
+        sub = actions.add_parser(
+            name,
+            help=text,
+            description=__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("--stage", help="find the queues by the stack's names for this stage")
         sub.add_argument("--dlq-url", help="dead-letter queue URL (default: $SYNC_DLQ_URL)")
         sub.add_argument("--queue-url", help="sync queue URL (default: $SYNC_QUEUE_URL)")
@@ -40,7 +49,44 @@ def register(subparsers: Any) -> None:
         sub.add_argument("--json", action="store_true", help="JSON lines instead of a table")
         if name == "redrive":
             sub.add_argument("--dry-run", action="store_true", help="list what would move")
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=_aws_errors(f"dlq {name}", handler))
+
+
+def _aws_errors(
+    command: str, handler: Callable[[argparse.Namespace], int]
+) -> Callable[[argparse.Namespace], int]:
+    """The command, with AWS setup problems said in one line (exit 2) instead of a traceback."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        from botocore.exceptions import (
+            ClientError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            NoRegionError,
+        )
+
+        try:
+            return handler(args)
+        except NoRegionError:
+            problem = "no AWS region: set AWS_DEFAULT_REGION (or AWS_REGION), or pass --region"
+        except NoCredentialsError:
+            problem = (
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or "
+                "AWS_PROFILE (for the local stack: the exports `make up` prints)"
+            )
+        except EndpointConnectionError as error:
+            problem = (
+                f"cannot reach AWS at {error.kwargs.get('endpoint_url', '?')}: is the local "
+                "stack up, and AWS_ENDPOINT_URL (or --endpoint-url) right?"
+            )
+        except ClientError as error:
+            detail = error.response.get("Error", {})
+            problem = f"AWS said {detail.get('Code', '?')}: {detail.get('Message', '')}".strip()
+        print(f"{command}: {problem}", file=sys.stderr)
+        return 2
+
+    return run
 
 
 def _client(args: argparse.Namespace) -> Any:

@@ -265,7 +265,8 @@ def _progress_bar(*, enabled: bool, initial: int) -> Callable[..., None]:
                 print(f"+{n} entries, at sequence {sequence}", file=sys.stderr)
 
         return plain
-    bar = tqdm(initial=initial, unit=" entries", desc="feed", file=sys.stderr)
+    # disable=None: no bar (and no carriage returns) when stderr is not a terminal, e.g. in CI.
+    bar = tqdm(initial=initial, unit=" entries", desc="feed", file=sys.stderr, disable=None)
 
     def update(n: int, sequence: int | None, close: bool = False) -> None:
         if close:
@@ -279,13 +280,17 @@ def _progress_bar(*, enabled: bool, initial: int) -> Callable[..., None]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    url = args.url or os.environ.get("LICENCE_BRIDGE_URL", "")
+    if not url:
+        print("the API's URL is needed: --url or LICENCE_BRIDGE_URL", file=sys.stderr)
+        return 2
     credential = args.credential or os.environ.get("LICENCE_BRIDGE_FEED_TOKEN", "")
     if not credential:
         print("a credential is needed: --credential or LICENCE_BRIDGE_FEED_TOKEN", file=sys.stderr)
         return 2
     try:
         result = follow(
-            args.url,
+            url,
             credential,
             state_file=Path(args.state),
             output=Path(args.output) if args.output else None,
@@ -314,7 +319,9 @@ def register(subparsers: Any) -> None:
     follow_cmd = commands.add_parser(
         "follow", help="follow the feed, saving the cursor after each page"
     )
-    follow_cmd.add_argument("--url", required=True, help="API base URL (or the feed's URL)")
+    follow_cmd.add_argument(
+        "--url", help="API base URL, or the feed's URL (default: $LICENCE_BRIDGE_URL)"
+    )
     follow_cmd.add_argument(
         "--credential",
         help="consumer bearer token (default: $LICENCE_BRIDGE_FEED_TOKEN, kept out of ps)",

@@ -11,7 +11,12 @@ real senders produce: Arabic yeh/kaf, Persian and Arabic-Indic digits, ZWNJ, Jal
 +98/0098 phones, duplicate deliveries (same webhook id and body), out-of-order versions, and
 about 5% inputs that must be rejected, each labelled with the status and reason we expect.
 
-    python -m infra.local.dataset --events 1000 --seed 1405 [--out FILE.jsonl] [--summary]
+The stream is a pure function of (seed, events, anchor): it never reads the clock. Every
+licence's life ends at or before the anchor instant (default 2025-01-01T09:00+03:30), so no
+event occurred in the future and the same seed gives the same bytes on any day.
+
+    python -m infra.local.dataset --events 1000 --seed 1405 [--anchor ISO] [--out FILE.jsonl]
+                                  [--summary]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import csv
 import hashlib
 import json
 import math
+import os
 import random
 import re
 import sys
@@ -48,6 +54,14 @@ PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _TO_ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 ARABIC_LETTERS = str.maketrans({"ی": "ي", "ک": "ك"})
+
+# Where the timeline ends: a fixed instant in the past, never the clock, so a data set is the
+# same on any day. Each licence applies MAX_LIFE_DAYS plus a seeded 0-359 days before the
+# anchor's date, so even the last event of the longest life is before the anchor.
+DEFAULT_ANCHOR = datetime(2025, 1, 1, 9, 0, tzinfo=TEHRAN)
+# At most 13 events, each at most 12 days 9 h 59 min after the last, from 15:59 at the latest:
+# 162.1 days.
+MAX_LIFE_DAYS = 165
 
 # The lifecycle, from the one place it is defined: the status each event leads to, and the
 # statuses it may start from (None: no licence yet).
@@ -102,6 +116,32 @@ class Reference:
     tehran_id_prefixes: list[str]
     postal_prefixes: list[tuple[int, int]]
     sources_used: list[str] = field(default_factory=list)
+    data_dir: Path = DATA
+    found: list[str] = field(default_factory=list)  # kinds of data read from data_dir
+    fallbacks: list[str] = field(default_factory=list)  # kinds made up (Faker, fixed ranges)
+
+    def describe(self) -> str:
+        """One line naming the data actually used, for the run's report (and stderr)."""
+        return describe_sources(self.data_dir, self.found, self.fallbacks)
+
+
+def describe_sources(data_dir: Path, found: list[str], fallbacks: list[str]) -> str:
+    where = _display_path(data_dir)
+    if not found:
+        return f"data: FALLBACK Faker fa_IR ({where} not found)"
+    line = f"data: {where} ({', '.join(found)})"
+    if fallbacks:
+        line += f"; FALLBACK for {', '.join(fallbacks)} (files not found in {where})"
+    return line
+
+
+def _display_path(path: Path) -> str:
+    """`path` relative to the working directory when that is shorter (../shared/data)."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+    return relative if len(relative) < len(str(path)) else str(path)
 
 
 def _faker() -> Any:
@@ -114,6 +154,8 @@ def _faker() -> Any:
 
 def load_reference(data: Path = DATA) -> Reference:  # noqa: PLR0915 - one block per file
     used: list[str] = []
+    found: list[str] = []
+    fallbacks: list[str] = []
     names = data / "names"
     if (names / "popular_male_fa.txt").exists():
         male = _lines(names / "popular_male_fa.txt")
@@ -127,18 +169,22 @@ def load_reference(data: Path = DATA) -> Reference:  # noqa: PLR0915 - one block
                     if row.get("gender") in (2, 3):
                         female.append(row["name"])
         used.append("names/popular_*_fa.txt, given_names_fa_gender_rate.json")
+        found.append("given names")
     else:
         fake = _faker()
         male = sorted({fake.first_name_male() for _ in range(300)})
         female = sorted({fake.first_name_female() for _ in range(300)})
         used.append("Faker fa_IR given names")
+        fallbacks.append("given names (Faker fa_IR)")
     if (names / "family_names_fa.txt").exists():
         family = _lines(names / "family_names_fa.txt")
         used.append("names/family_names_fa.txt")
+        found.append("family names")
     else:
         fake = _faker()
         family = sorted({fake.last_name() for _ in range(500)})
         used.append("Faker fa_IR family names")
+        fallbacks.append("family names (Faker fa_IR)")
 
     geo = data / "tehran" / "tehran_neighborhoods.geojson"
     neighbourhoods: dict[int, list[Neighbourhood]] = {}
@@ -165,6 +211,7 @@ def load_reference(data: Path = DATA) -> Reference:  # noqa: PLR0915 - one block
                 )
             )
         used.append("tehran/tehran_neighborhoods.geojson")
+        found.append("tehran neighbourhoods")
     else:  # Faker has no Tehran neighbourhoods: a box around each district's rough centre
         fake = _faker()
         for district in range(1, 23):
@@ -176,6 +223,7 @@ def load_reference(data: Path = DATA) -> Reference:  # noqa: PLR0915 - one block
                 )
             ]
         used.append("Faker fa_IR street names (no neighbourhood polygons)")
+        fallbacks.append("neighbourhoods (Faker fa_IR street names)")
 
     isic_file = data / "isic" / "isic_rev4_en_flat.csv"
     isic: dict[str, str] = {}
@@ -185,10 +233,12 @@ def load_reference(data: Path = DATA) -> Reference:  # noqa: PLR0915 - one block
                 if row["level"] == "class":
                     isic[row["code"]] = row["title_en"]
         used.append("isic/isic_rev4_en_flat.csv")
+        found.append("isic")
     else:
         isic = {t.isic_hint: t.title_en for t in LICENCE_TYPES if t.isic_hint}
         isic.setdefault("4771", "Retail sale of clothing")
         used.append("licence types' ISIC hints")
+        fallbacks.append("isic (the licence types' hints)")
 
     prefixes, tehran_prefixes = [], []
     id_file = data / "iran_divisions" / "national_id_prefixes.csv"
@@ -202,9 +252,11 @@ def load_reference(data: Path = DATA) -> Reference:  # noqa: PLR0915 - one block
                 if "تهران" in row[1] or "شمیرانات" in row[1] or row[1].strip() == "ری":
                     tehran_prefixes += codes
         used.append("iran_divisions/national_id_prefixes.csv")
+        found.append("national-id prefixes")
     if not prefixes:
         prefixes = [f"{n:03d}" for n in range(1, 90)]
         used.append("national-ID prefixes: fallback range")
+        fallbacks.append("national-id prefixes (001-089)")
     tehran_prefixes = tehran_prefixes or prefixes
 
     postal: list[tuple[int, int]] = []
@@ -215,9 +267,11 @@ def load_reference(data: Path = DATA) -> Reference:  # noqa: PLR0915 - one block
                 if len(row) >= 6 and row[1].strip() == "Tehran":
                     postal.append((int(row[4]), int(row[5])))
         used.append("iran_divisions/postal_code_ranges.csv (Tehran rows)")
+        found.append("postal ranges")
     if not postal:
         postal = [(11111, 19999)]
         used.append("postal codes: Tehran's 11111-19999 zone")
+        fallbacks.append("postal ranges (11111-19999)")
 
     return Reference(
         male=sorted(set(male)),
@@ -229,6 +283,9 @@ def load_reference(data: Path = DATA) -> Reference:  # noqa: PLR0915 - one block
         tehran_id_prefixes=tehran_prefixes,
         postal_prefixes=postal,
         sources_used=used,
+        data_dir=data,
+        found=found,
+        fallbacks=fallbacks,
     )
 
 
@@ -674,6 +731,7 @@ class Dataset:
     licences: int
     seed: int
     sources_used: list[str]
+    data: str = ""  # one line naming the data used (Reference.describe)
 
     def summary(self) -> dict[str, Any]:
         kinds = Counter(d.event_type for d in self.deliveries)
@@ -690,6 +748,7 @@ class Dataset:
             "out_of_order": sum(1 for d in self.deliveries if d.out_of_order),
             "quirks": dict(sorted(quirks.items())),
             "data": self.sources_used,
+            "data_line": self.data,
         }
 
 
@@ -710,12 +769,30 @@ STEP_NAMES = ["بازدید میدانی", "بررسی مدارک", "استعل�
 ORG_TYPES = {"TAXI_AGENCY", "RIDE_HAILING", "CNG_STATION", "PUBLIC_PARKING", "BUILDING_PERMIT"}
 
 
+def as_anchor(value: datetime | date | str | None) -> datetime:
+    """The anchor instant: a datetime (naive means Tehran time), a date (09:00 Tehran) or an
+    ISO 8601 string of either; None is DEFAULT_ANCHOR."""
+    if value is None:
+        return DEFAULT_ANCHOR
+    if isinstance(value, str):
+        text = value.strip()
+        value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, DEFAULT_ANCHOR.timetz())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=TEHRAN)
+    return value.astimezone(TEHRAN)
+
+
 class Generator:
-    def __init__(self, seed: int, ref: Reference | None = None, today: date | None = None) -> None:
+    def __init__(
+        self, seed: int, ref: Reference | None = None, anchor: datetime | date | None = None
+    ) -> None:
         self.rng = random.Random(seed)
         self.seed = seed
         self.ref = ref or load_reference()
-        self.today = today or date(2026, 11, 1)
+        self.anchor = as_anchor(anchor)  # the latest occurred_at the stream may carry
+        self.today = self.anchor.date()  # the anchor's Tehran date: "today" for the data
         self.seq = 0
         self.serials: Counter[tuple[int, int]] = Counter()
         self.tracking: set[str] = set()
@@ -723,7 +800,7 @@ class Generator:
     # -- one licence's canonical-ish record --------------------------------------------------
     def new_licence(self, kind: LicenceType, district: int) -> dict[str, Any]:
         rng, ref = self.rng, self.ref
-        applied_on = self.today - timedelta(days=rng.randrange(40, 400))
+        applied_on = self.today - timedelta(days=rng.randrange(MAX_LIFE_DAYS, MAX_LIFE_DAYS + 360))
         year = jalali_year(applied_on)
         self.serials[(district, year)] += 1
         licence_id = f"TM-{district:02d}-{year}-{self.serials[(district, year)]:06d}"
@@ -889,7 +966,7 @@ class Generator:
                 ]
             if event == "expired":
                 record["validity"]["valid_until"] = min(when.date(), self.today).isoformat()
-            occurred = min(when, datetime.now(TEHRAN) - timedelta(minutes=5))
+            occurred = min(when, self.anchor)  # a guard: MAX_LIFE_DAYS keeps `when` earlier
             out.append(
                 {
                     "event_id": f"evt-{source}-{record['licence_id'][3:]}-v{version}",
@@ -1065,7 +1142,7 @@ class Generator:
             lane.insert(position, bad)
 
         deliveries = [d for lane in lanes for d in lane]
-        return Dataset(deliveries, licences, self.seed, self.ref.sources_used)
+        return Dataset(deliveries, licences, self.seed, self.ref.sources_used, self.ref.describe())
 
     def _next(self) -> int:
         self.seq += 1
@@ -1091,8 +1168,11 @@ class Generator:
         )
 
 
-def build_dataset(events: int = 1000, seed: int = 1405, today: date | None = None) -> Dataset:
-    return Generator(seed, today=today).build(events)
+def build_dataset(
+    events: int = 1000, seed: int = 1405, anchor: datetime | date | str | None = None
+) -> Dataset:
+    """The stream for (events, seed, anchor): the same bytes every time, on any day."""
+    return Generator(seed, anchor=as_anchor(anchor)).build(events)
 
 
 def iter_jsonl(dataset: Dataset) -> Iterator[str]:
@@ -1101,13 +1181,22 @@ def iter_jsonl(dataset: Dataset) -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.local.dataset", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.dataset",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1405)
+    parser.add_argument(
+        "--anchor",
+        default=DEFAULT_ANCHOR.isoformat(),
+        help="the instant the timeline ends at, ISO 8601 (default: %(default)s)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write JSON lines here")
     parser.add_argument("--summary", action="store_true")
     args = parser.parse_args(argv)
-    dataset = build_dataset(args.events, args.seed)
+    dataset = build_dataset(args.events, args.seed, args.anchor)
     if args.out:
         args.out.write_text("\n".join(iter_jsonl(dataset)) + "\n", encoding="utf-8")
     if args.summary or not args.out:

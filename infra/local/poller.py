@@ -303,7 +303,11 @@ def scheduled_event(name: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.local.poller", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.poller",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--function", default="sync_worker")
     parser.add_argument(
@@ -357,13 +361,23 @@ def main(argv: list[str] | None = None) -> int:
         args.function,
         ", ".join(f"{n} ({e})" for n, e, _ in jobs) or "none",
     )
+    poll_until_stopped(poller, stopping)
+    log.info("stopped")
+    return 0
+
+
+def poll_until_stopped(poller: Poller, stopping: threading.Event, pause: float = 1.0) -> None:
+    """Poll until `stopping` is set. A failure once it is set is the shutdown racing a long
+    poll (the stack stops its processes one after another): a quiet exit, no traceback."""
     while not stopping.is_set():
         try:
             poller.poll_once()
-        except Exception:
+        except Exception as error:
+            if stopping.is_set():
+                log.info("stopping (%s in the last receive)", type(error).__name__)
+                return
             log.error("receive failed\n%s", traceback.format_exc())
-            stopping.wait(1.0)
-    return 0
+            stopping.wait(pause)
 
 
 def _run_schedules(
@@ -380,7 +394,10 @@ def _run_schedules(
             ok = True
             try:
                 handler(scheduled_event(name), context)
-            except Exception:
+            except Exception as error:
+                if stopping.is_set():
+                    log.info("stopping (%s in scheduled job %s)", type(error).__name__, name)
+                    return
                 ok = False
                 log.error("scheduled job %s raised\n%s", name, traceback.format_exc())
             poller.record_schedule(name, ok)

@@ -3,9 +3,10 @@
 Every process the local stack starts goes through `Processes.spawn`, which puts it in a new
 session (so a terminal's Ctrl-C reaches only the orchestrator, which then stops the children in
 order) and, on Linux, asks the kernel to send it SIGTERM if the orchestrator dies without
-cleaning up. `Processes.stop_all` signals each group (SIGTERM, then SIGKILL after a grace
-period); it runs from `atexit` and from the SIGINT/SIGTERM handlers, so nothing is left
-running however the run ends.
+cleaning up. `Processes.stop_all` stops the children in reverse start order, one group of
+like-named children at a time (the pollers, then the API, the portal, moto last), so nothing
+talks to a service that has already gone: SIGTERM, a grace period, then SIGKILL. It runs from
+`atexit` and from the SIGINT/SIGTERM handlers, so nothing is left running however the run ends.
 """
 
 from __future__ import annotations
@@ -121,16 +122,25 @@ class Processes:
         return [c.name for c in self.children if c.proc.poll() is not None]
 
     def stop_all(self) -> None:
-        """SIGTERM every group (newest first), then SIGKILL whatever is still there."""
+        """Stop the children newest group first (pollers, API, portal, then moto).
+
+        Each group of like-named children (poller-0, poller-1, ...) gets SIGTERM together, up
+        to `grace_seconds` to exit, then SIGKILL; only then is the next (older) group asked.
+        """
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
             children = list(reversed(self.children))
-        for child in children:
+        for group in stop_groups(children):
+            self._stop_group(group)
+        self._restore_handlers()
+
+    def _stop_group(self, group: list[Child]) -> None:
+        for child in group:
             _signal_group(child.proc, signal.SIGTERM)
         deadline = time.monotonic() + self.grace_seconds
-        for child in children:
+        for child in group:
             remaining = max(0.0, deadline - time.monotonic())
             try:
                 child.proc.wait(timeout=remaining)
@@ -142,7 +152,6 @@ class Processes:
             _signal_group(child.proc, signal.SIGKILL)
             if child.log_file is not None:
                 child.log_file.close()
-        self._restore_handlers()
 
     def _restore_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -177,6 +186,21 @@ class Processes:
             raise SystemExit(128 + signum)
 
         return handler
+
+
+def stop_groups(children: Sequence[Child]) -> list[list[Child]]:
+    """Neighbouring children of one kind ("poller-0", "poller-1": "poller"), in the given order."""
+
+    def kind(child: Child) -> str:
+        return child.name.rstrip("0123456789").rstrip("-_")
+
+    groups: list[list[Child]] = []
+    for child in children:
+        if groups and kind(groups[-1][0]) == kind(child):
+            groups[-1].append(child)
+        else:
+            groups.append([child])
+    return groups
 
 
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:

@@ -11,6 +11,9 @@ then verifies and exits non-zero when anything fails:
 - nothing was lost: one archived object per authenticated request, one history event per
   accepted delivery.
 
+The data set depends only on --events, --seed and --anchor (never on the clock), and comes
+from ../shared/data; the report says which data was used, and when Faker stood in for it.
+
     python -m infra.local.run [--events 1000] [--seed 1405] [--senders 4] [--error-rate 0.2]
 """
 
@@ -27,7 +30,7 @@ from typing import Any
 
 import requests
 
-from infra.local.dataset import Dataset, build_dataset
+from infra.local.dataset import DEFAULT_ANCHOR, Dataset, build_dataset
 from infra.local.sender import Outcome, Sender
 from infra.local.stack import LocalStack, StackInfo, StackOptions
 from infra.local.verify import (
@@ -51,11 +54,15 @@ class RunResult:
 
 
 def _bar(total: int, desc: str, enabled: bool) -> Any:
+    """A progress bar on stderr; none when disabled or when stderr is not a terminal (CI)."""
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit=" ev", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        total=total, desc=desc, unit=" ev", file=sys.stderr, dynamic_ncols=True, disable=None
+    )
+    return None if bar.disable else bar
 
 
 def run_data(
@@ -140,6 +147,7 @@ def run_data(
             "licences": dataset.licences,
             "licence_types": len({o.delivery.licence_type for o in outcomes if o.accepted}),
             "seed": dataset.seed,
+            "data": dataset.data,
         },
         "received": {
             "http_requests": requests_sent,
@@ -208,6 +216,8 @@ def print_report(report: dict[str, Any], stream: Any = sys.stdout) -> None:
         f"{ev['deliveries']} for {ev['licences']} licences, "
         f"{ev['licence_types']} types, seed {ev['seed']}",
     )
+    if ev.get("data"):
+        print(ev["data"], file=stream)
     line("received (HTTP requests)", rec["http_requests"])
     line("answers by status", ", ".join(f"{k}: {v}" for k, v in rec["answers_by_status"].items()))
     line(
@@ -279,9 +289,18 @@ def print_report(report: dict[str, Any], stream: Any = sys.stdout) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.local.run", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--events", type=int, default=1000, help="lifecycle events to send")
     parser.add_argument("--seed", type=int, default=1405)
+    parser.add_argument(
+        "--anchor",
+        default=DEFAULT_ANCHOR.isoformat(),
+        help="the instant the data's timeline ends at, ISO 8601 (default: %(default)s)",
+    )
     parser.add_argument("--senders", type=int, default=4, help="concurrent webhook senders")
     parser.add_argument("--pollers", type=int, default=2, help="concurrent sync worker pollers")
     parser.add_argument("--error-rate", type=float, default=0.2, help="portal transient faults")
@@ -289,14 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stall-rate", type=float, default=0.005)
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--no-redrive", action="store_true", help="leave the DLQ as it is")
-    parser.add_argument("--moto-port", type=int, default=0)
-    parser.add_argument("--portal-port", type=int, default=0)
-    parser.add_argument("--api-port", type=int, default=0)
+    free = "(default: a free port)"
+    parser.add_argument("--moto-port", type=int, default=0, metavar="PORT", help=free)
+    parser.add_argument("--portal-port", type=int, default=0, metavar="PORT", help=free)
+    parser.add_argument("--api-port", type=int, default=0, metavar="PORT", help=free)
     parser.add_argument("--report-json", type=Path, help="also write the report here")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
-    dataset = build_dataset(args.events, args.seed)
+    dataset = build_dataset(args.events, args.seed, args.anchor)
+    print(dataset.data, file=sys.stderr)
     options = StackOptions(
         moto_port=args.moto_port,
         portal_port=args.portal_port,

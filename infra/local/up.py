@@ -3,7 +3,9 @@
 Prints the URLs, the feed consumer's token, the environment for the CLI, and one ready-made
 `curl` line (a signed webhook from a real example) to start from.
 
-    python -m infra.local.up [--api-port 8000] [--portal-port 8089] [--moto-port 5000]
+Every port is a free one the OS picks, unless given:
+
+    python -m infra.local.up [--api-port PORT] [--portal-port PORT] [--moto-port PORT]
                              [--error-rate 0.2] [--latency-ms 40] [--stall-rate 0.005]
 """
 
@@ -41,6 +43,16 @@ def example_body(sources: dict[str, str], seed: int = 1405) -> tuple[str, bytes]
     return first.source, first.body
 
 
+def cli_python() -> str:
+    """This interpreter (the venv's), as a user would type it: relative to the working
+    directory when it is inside it (`.venv/bin/python` from the repository), else absolute."""
+    executable = Path(sys.executable)
+    try:
+        return shlex.quote(str(executable.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(executable))
+
+
 def banner(info: StackInfo, stack: LocalStack) -> str:
     from chalicelib.cli.sign import curl_line, sign_headers
 
@@ -64,6 +76,7 @@ def banner(info: StackInfo, stack: LocalStack) -> str:
         "LICENCE_BRIDGE_FEED_TOKEN": info.consumer_token,
     }
     exports = "\n".join(f"  export {k}={shlex.quote(v)}" for k, v in env.items())
+    cli = f"{cli_python()} -m chalicelib.cli"
     return f"""
 Licence Bridge local stack is up (stage {info.stage}). Ctrl-C stops everything.
 
@@ -77,11 +90,11 @@ Licence Bridge local stack is up (stage {info.stage}). Ctrl-C stops everything.
   consumer token   {info.consumer_token}
   source secrets   {secrets_file}  (generated for this run, not kept anywhere else)
 
-Environment for the CLI (python -m chalicelib.cli feed follow / dlq list / consumers ...):
+Environment for the CLI ({cli} feed follow / dlq list / consumers ...):
 {exports}
 
 Post a signed webhook ({source}, valid for 5 minutes; re-sign with
-`python -m chalicelib.cli sign --source {source} --secret-env SECRET FILE`):
+`{cli} sign --source {source} --secret-env SECRET FILE`):
 
   {curl}
 
@@ -91,10 +104,19 @@ Then:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.local.up", description=__doc__)
-    parser.add_argument("--api-port", type=int, default=0)
-    parser.add_argument("--portal-port", type=int, default=0)
-    parser.add_argument("--moto-port", type=int, default=0)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.up",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    free = "(default: a free port)"
+    parser.add_argument("--api-port", type=int, default=0, metavar="PORT", help=f"API {free}")
+    parser.add_argument(
+        "--portal-port", type=int, default=0, metavar="PORT", help=f"portal simulator {free}"
+    )
+    parser.add_argument(
+        "--moto-port", type=int, default=0, metavar="PORT", help=f"moto server (AWS) {free}"
+    )
     parser.add_argument("--error-rate", type=float, default=0.2)
     parser.add_argument("--latency-ms", type=int, default=40)
     parser.add_argument("--stall-rate", type=float, default=0.005)

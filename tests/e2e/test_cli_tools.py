@@ -84,3 +84,84 @@ def test_dlq_list_shows_without_consuming_and_redrive_moves_back(
     attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
     assert int(attrs["ApproximateNumberOfMessages"]) == 0
     assert int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 0
+
+
+def _no_aws_setup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import boto3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches credentials it found
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(name, str(tmp_path / "absent"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("SYNC_DLQ_URL", raising=False)
+    monkeypatch.delenv("SYNC_QUEUE_URL", raising=False)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (("AWS_DEFAULT_REGION", "AWS_REGION"), ["dlq", "list"], "dlq list: no AWS region"),
+        (
+            (
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_SECURITY_TOKEN",
+            ),
+            ["dlq", "redrive", "--dlq-url", "http://127.0.0.1:9/q", "--queue-url", "u"],
+            "dlq redrive: no AWS credentials",
+        ),
+    ],
+)
+def test_dlq_without_aws_setup_says_so_in_one_line(
+    case: tuple[tuple[str, ...], list[str], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    unset, argv, says = case
+    _no_aws_setup(monkeypatch, tmp_path)
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(says), err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_dlq_with_nothing_listening_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.local.procs import free_port
+
+    _no_aws_setup(monkeypatch, tmp_path)
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    assert main(["dlq", "list", "--endpoint-url", endpoint, "--dlq-url", endpoint + "/q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"dlq list: cannot reach AWS at {endpoint}"), err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_feed_follow_reads_the_url_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.cli import feed
+
+    called: dict[str, str] = {}
+
+    def fake_follow(url: str, credential: str, **_: object) -> feed.FollowResult:
+        called.update(url=url, credential=credential)
+        return feed.FollowResult(pages=1, last_sequence=3)
+
+    monkeypatch.setattr(feed, "follow", fake_follow)
+    state = str(tmp_path / "state.json")
+    monkeypatch.delenv("LICENCE_BRIDGE_URL", raising=False)
+    monkeypatch.setenv("LICENCE_BRIDGE_FEED_TOKEN", "tok")
+    assert main(["feed", "follow", "--state", state]) == 2
+    assert "--url or LICENCE_BRIDGE_URL" in capsys.readouterr().err
+
+    monkeypatch.setenv("LICENCE_BRIDGE_URL", "http://127.0.0.1:8123")
+    assert main(["feed", "follow", "--state", state, "--quiet"]) == 0
+    assert called == {"url": "http://127.0.0.1:8123", "credential": "tok"}
+    assert main(["feed", "follow", "--state", state, "--quiet", "--url", "http://x:1"]) == 0
+    assert called["url"] == "http://x:1"  # --url wins

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,10 +22,60 @@ def stream() -> ds.Dataset:
     return ds.build_dataset(1000, seed=1405)
 
 
-def test_stream_is_big_real_and_deterministic(stream: ds.Dataset) -> None:
-    again = ds.build_dataset(1000, seed=1405)
-    assert [d.body for d in again.deliveries] == [d.body for d in stream.deliveries]
-    assert [d.webhook_id for d in again.deliveries] == [d.webhook_id for d in stream.deliveries]
+def _frozen_clock(now: datetime) -> tuple[type[datetime], type[date]]:
+    """datetime and date classes whose now()/today()/utcnow() say `now` (for ds's globals);
+    instances of the real classes still pass isinstance against them."""
+
+    class Meta(type):
+        def __instancecheck__(cls, obj: object) -> bool:
+            return isinstance(obj, cls.__mro__[1])
+
+    class FrozenDatetime(datetime, metaclass=Meta):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return now.astimezone(tz) if tz else now.replace(tzinfo=None)
+
+        @classmethod
+        def utcnow(cls) -> Any:
+            return now.astimezone(UTC).replace(tzinfo=None)
+
+        @classmethod
+        def today(cls) -> Any:
+            return now.replace(tzinfo=None)
+
+    class FrozenDate(date, metaclass=Meta):
+        @classmethod
+        def today(cls) -> Any:
+            return now.date()
+
+    return FrozenDatetime, FrozenDate
+
+
+def _bytes(dataset: ds.Dataset) -> list[tuple[str, bytes]]:
+    return [(d.webhook_id, d.body) for d in dataset.deliveries]
+
+
+def test_stream_is_big_real_and_deterministic(
+    stream: ds.Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same seed gives the same bytes whatever the clock says. First the real clock, across
+    # a second boundary (a stream that read the clock differed here ~13% of the time) ...
+    second = int(time.time())
+    while int(time.time()) == second:
+        time.sleep(0.05)
+    assert _bytes(ds.build_dataset(1000, seed=1405)) == _bytes(stream)
+    # ... then clocks days and years away, before and after the anchor.
+    for now in (
+        datetime(2031, 3, 20, 23, 59, 59, tzinfo=ds.TEHRAN),
+        datetime.now(ds.TEHRAN) + timedelta(days=1, seconds=1),
+        ds.DEFAULT_ANCHOR - timedelta(days=400),
+    ):
+        frozen_datetime, frozen_date = _frozen_clock(now)
+        with monkeypatch.context() as patch:
+            patch.setattr(ds, "datetime", frozen_datetime)
+            patch.setattr(ds, "date", frozen_date)
+            assert vars(ds)["datetime"].now(ds.TEHRAN) == now  # the patch is in force
+            assert _bytes(ds.build_dataset(1000, seed=1405)) == _bytes(stream), now
     valid = [d for d in stream.deliveries if d.expect == "accept" and d.duplicate_of is None]
     assert len(valid) >= 1000
     assert {d.licence_type for d in valid} == set(CODES)
@@ -31,6 +83,29 @@ def test_stream_is_big_real_and_deterministic(stream: ds.Dataset) -> None:
     assert {f"licence.{e}" for e in ds.STATUS_AFTER} | {"licence.step_completed"} <= lifecycle
     if (ds.DATA / "names" / "family_names_fa.txt").exists():
         assert "names/family_names_fa.txt" in stream.sources_used
+
+
+def test_the_timeline_ends_at_the_anchor(stream: ds.Dataset) -> None:
+    def occurred(dataset: ds.Dataset) -> list[datetime]:
+        return [
+            datetime.fromisoformat(json.loads(d.body)["occurred_at"]) for d in dataset.deliveries
+        ]
+
+    assert datetime.now(ds.TEHRAN) > ds.DEFAULT_ANCHOR  # a constant in the past
+    assert max(occurred(stream)) <= ds.DEFAULT_ANCHOR
+    for delivery in stream.deliveries:
+        validity = json.loads(delivery.body)["licence"].get("validity", {})
+        issued = validity.get("issued_on", "")
+        if delivery.expect == "accept" and issued[:2] == "20":  # Gregorian, not a Jalali quirk
+            assert date.fromisoformat(issued) <= ds.DEFAULT_ANCHOR.date()
+            assert date.fromisoformat(validity["valid_until"]) > date.fromisoformat(issued)
+    # An explicit anchor moves the whole timeline with it, and is deterministic too.
+    later = ds.DEFAULT_ANCHOR + timedelta(days=3650)
+    moved = ds.build_dataset(200, seed=1405, anchor=later)
+    assert _bytes(moved) == _bytes(ds.build_dataset(200, seed=1405, anchor=later.isoformat()))
+    assert max(occurred(moved)) <= later
+    assert min(occurred(moved)) > ds.DEFAULT_ANCHOR
+    assert ds.as_anchor("2025-01-01") == ds.DEFAULT_ANCHOR
 
 
 def test_about_five_percent_are_labelled_rejections(stream: ds.Dataset) -> None:

@@ -4,6 +4,7 @@ small data run (portal faults on) and the same verification `make run` does."""
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from pathlib import Path
@@ -65,12 +66,14 @@ def test_small_data_run_verifies_end_to_end(tmp_path: Path) -> None:
     assert result is not None
     report = result.report
     if not result.verdict.ok:
-        import io
-
         text = io.StringIO()
         print_report(report, text)
         pytest.fail(text.getvalue() + "\n" + _log_tails(tmp_path / "logs"))
     assert report["events"]["deliveries"] >= 60
+    assert report["events"]["data"] == dataset.data and dataset.data.startswith("data: ")
+    printed = io.StringIO()
+    print_report(report, printed)
+    assert dataset.data in printed.getvalue().splitlines()
     assert report["events"]["licence_types"] == 22
     assert report["accepted"] > 0
     assert report["sync"]["by_status"] == {"synced": report["sync"]["licences"]}

@@ -302,32 +302,16 @@ def main(argv: list[str] | None = None) -> int:
         help="the instant the data's timeline ends at, ISO 8601 (default: %(default)s)",
     )
     parser.add_argument("--senders", type=int, default=4, help="concurrent webhook senders")
-    parser.add_argument("--pollers", type=int, default=2, help="concurrent sync worker pollers")
-    parser.add_argument("--error-rate", type=float, default=0.2, help="portal transient faults")
-    parser.add_argument("--latency-ms", type=int, default=40)
-    parser.add_argument("--stall-rate", type=float, default=0.005)
+    StackOptions.add_arguments(parser, pollers=2)
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--no-redrive", action="store_true", help="leave the DLQ as it is")
-    free = "(default: a free port)"
-    parser.add_argument("--moto-port", type=int, default=0, metavar="PORT", help=free)
-    parser.add_argument("--portal-port", type=int, default=0, metavar="PORT", help=free)
-    parser.add_argument("--api-port", type=int, default=0, metavar="PORT", help=free)
     parser.add_argument("--report-json", type=Path, help="also write the report here")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
     dataset = build_dataset(args.events, args.seed, args.anchor)
     print(dataset.data, file=sys.stderr)
-    options = StackOptions(
-        moto_port=args.moto_port,
-        portal_port=args.portal_port,
-        api_port=args.api_port,
-        error_rate=args.error_rate,
-        latency_ms=args.latency_ms,
-        stall_rate=args.stall_rate,
-        pollers=args.pollers,
-    )
-    stack = LocalStack(options)
+    stack = LocalStack(StackOptions.from_arguments(args))
     print(f"starting the local stack (logs in {stack.log_dir}) ...", file=sys.stderr)
     with stack as info:
         print(

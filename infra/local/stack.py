@@ -8,6 +8,7 @@ exit, Ctrl-C or SIGTERM (see infra/local/procs.py).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
@@ -73,6 +74,39 @@ class StackOptions:
     log_dir: Path | None = None
     start_timeout: float = 60.0
     extra_env: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser, *, pollers: int) -> None:
+        """The command-line options `make run` and `make up` share."""
+        free = "(default: a free port)"
+        parser.add_argument("--api-port", type=int, default=0, metavar="PORT", help=f"API {free}")
+        parser.add_argument(
+            "--portal-port", type=int, default=0, metavar="PORT", help=f"portal simulator {free}"
+        )
+        parser.add_argument(
+            "--moto-port", type=int, default=0, metavar="PORT", help=f"moto server (AWS) {free}"
+        )
+        parser.add_argument(
+            "--error-rate", type=float, default=0.2, help="portal transient fault rate"
+        )
+        parser.add_argument("--latency-ms", type=int, default=40, help="added portal latency")
+        parser.add_argument("--stall-rate", type=float, default=0.005, help="portal stall rate")
+        parser.add_argument(
+            "--pollers", type=int, default=pollers, help="concurrent sync worker pollers"
+        )
+
+    @classmethod
+    def from_arguments(cls, args: argparse.Namespace, **more: Any) -> StackOptions:
+        return cls(
+            api_port=args.api_port,
+            portal_port=args.portal_port,
+            moto_port=args.moto_port,
+            error_rate=args.error_rate,
+            latency_ms=args.latency_ms,
+            stall_rate=args.stall_rate,
+            pollers=args.pollers,
+            **more,
+        )
 
 
 @dataclass

@@ -109,32 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    free = "(default: a free port)"
-    parser.add_argument("--api-port", type=int, default=0, metavar="PORT", help=f"API {free}")
-    parser.add_argument(
-        "--portal-port", type=int, default=0, metavar="PORT", help=f"portal simulator {free}"
-    )
-    parser.add_argument(
-        "--moto-port", type=int, default=0, metavar="PORT", help=f"moto server (AWS) {free}"
-    )
-    parser.add_argument("--error-rate", type=float, default=0.2)
-    parser.add_argument("--latency-ms", type=int, default=40)
-    parser.add_argument("--stall-rate", type=float, default=0.005)
-    parser.add_argument("--pollers", type=int, default=1)
+    StackOptions.add_arguments(parser, pollers=1)
     parser.add_argument("--schedule-interval", type=float, default=60.0)
     parser.add_argument("--log-dir", type=Path)
     args = parser.parse_args(argv)
     stack = LocalStack(
-        StackOptions(
-            api_port=args.api_port,
-            portal_port=args.portal_port,
-            moto_port=args.moto_port,
-            error_rate=args.error_rate,
-            latency_ms=args.latency_ms,
-            stall_rate=args.stall_rate,
-            pollers=args.pollers,
-            schedule_interval=args.schedule_interval,
-            log_dir=args.log_dir,
+        StackOptions.from_arguments(
+            args, schedule_interval=args.schedule_interval, log_dir=args.log_dir
         )
     )
     print("starting the local stack ...", file=sys.stderr)
